@@ -48,6 +48,13 @@ class Tile:
         self.center = center
 
     @property
+    def inplace(self) -> bool:
+        """True when autograd records nothing, so a family may update the fresh tile-sized
+        results it made in place (saving a pass over the tile per operation). Shared cached
+        statistics (``sqdist``, ``dot``, ``dist``) are never modified."""
+        return not torch.is_grad_enabled()
+
+    @property
     def d(self) -> int:
         return self.x.shape[-1]
 
@@ -77,6 +84,8 @@ class Tile:
         xn = (x * x).sum(-1)
         yn = (y * y).sum(-1)
         r2 = torch.addmm(yn.unsqueeze(0), x, y.transpose(-1, -2), beta=1.0, alpha=-2.0)
+        if self.inplace:
+            return r2.add_(xn.unsqueeze(-1)).clamp_min_(0.0)
         return (r2 + xn.unsqueeze(-1)).clamp_min(0.0)
 
     @cached_property

@@ -16,10 +16,12 @@ from .options import get_options
 _HALF = (torch.float16, torch.bfloat16)
 
 
-def as_points(t: object, name: str, *, allow_1d: bool = False) -> Tensor:
+def as_points(t: object, name: str, *, allow_1d: bool = False,
+              finite: bool = True) -> Tensor:
     """Check that ``t`` is an (n, d) floating tensor of finite values; promote halves.
 
-    With ``allow_1d`` a 1-D tensor is read as n points with one feature each.
+    With ``allow_1d`` a 1-D tensor is read as n points with one feature each. ``finite=False``
+    leaves the NaN/Inf scan to the caller.
     """
     if not isinstance(t, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
@@ -34,7 +36,8 @@ def as_points(t: object, name: str, *, allow_1d: bool = False) -> Tensor:
         raise ValueError(f"{name} has no points (shape {tuple(t.shape)})")
     if t.shape[1] == 0:
         raise ValueError(f"{name} has no features (shape {tuple(t.shape)})")
-    check_finite(t, name)
+    if finite:
+        check_finite(t, name)
     return t.float() if t.dtype in _HALF else t
 
 
@@ -57,8 +60,8 @@ def check_pair(x: Tensor, y: Tensor, xname: str, yname: str, *,
     """Validate two point sets that meet in one kernel: same features, device and dtype."""
     xd = x.dtype if isinstance(x, Tensor) else None
     yd = y.dtype if isinstance(y, Tensor) else None
-    x = as_points(x, xname, allow_1d=allow_1d)
-    y = as_points(y, yname, allow_1d=allow_1d)
+    x = as_points(x, xname, allow_1d=allow_1d, finite=False)
+    y = as_points(y, yname, allow_1d=allow_1d, finite=False)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"{xname} and {yname} must have the same number of features: "
                          f"{xname} has {x.shape[1]}, {yname} has {y.shape[1]}")
@@ -68,6 +71,8 @@ def check_pair(x: Tensor, y: Tensor, xname: str, yname: str, *,
     if xd != yd:
         raise TypeError(f"{xname} and {yname} must have the same dtype: "
                         f"{xname} is {xd}, {yname} is {yd}")
+    check_finite(x, xname)
+    check_finite(y, yname)
     return x, y
 
 

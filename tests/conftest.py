@@ -14,7 +14,7 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-import kdecore as kd  # noqa: E402
+import kdecore as kd
 
 #: on CI a backend that cannot run is a failure, never a skip (DEVELOPERS.md, Standards).
 STRICT = os.environ.get("CI", "").lower() in ("1", "true", "yes")

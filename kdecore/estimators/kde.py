@@ -10,7 +10,8 @@ from torch import Tensor
 from ..families import RBF
 from ..reductions import pairwise_logsumexp, pairwise_sums
 from ..validation import as_weights, check_pair, require_points
-from .bandwidth import RULES, bandwidth as bandwidth_rule
+from .bandwidth import RULES
+from .bandwidth import bandwidth as bandwidth_rule
 
 BandwidthLike = float | Tensor | str
 

@@ -30,15 +30,17 @@ class _RadialMixture(Kernel):
                              f"{self.sigma.shape[0]}, weights {self.weights.shape[0]}")
 
     def _log_profile(self, tile: Tile, sigma: Tensor) -> Tensor:
+        """log of one bandwidth's profile, −r²/(2σ²) or −r/σ, as a fresh tensor."""
         raise NotImplementedError
 
-    def _matrix(self, tile: Tile) -> Tensor:
+    def matrix(self, tile: Tile) -> Tensor:
         sigma = self.param("sigma", tile.x)
-        w = self.param("weights", tile.x)
+        w = self.param("weights", tile.x) * self.param("scale", tile.x)
         out = None
         for b in range(sigma.shape[0]):
-            k = w[b] * torch.exp(self._log_profile(tile, sigma[b]))
-            out = k if out is None else out + k
+            lp = self._log_profile(tile, sigma[b])
+            k = lp.exp_().mul_(w[b]) if tile.inplace else w[b] * torch.exp(lp)
+            out = k if out is None else (out.add_(k) if tile.inplace else out + k)
         return out
 
     def _log_matrix(self, tile: Tile) -> Tensor:

@@ -152,7 +152,9 @@ class Kernel:
 
     def matrix(self, tile: Tile) -> Tensor:
         """k(x_i, y_j) on ``tile`` (bm, bn), scale included."""
-        return self.param("scale", tile.x) * self._matrix(tile)
+        k = self._matrix(tile)
+        scale = self.param("scale", tile.x)
+        return k.mul_(scale) if tile.inplace and k is not _shared(tile, k) else scale * k
 
     def log_matrix(self, tile: Tile) -> Tensor:
         """log k(x_i, y_j) on ``tile`` (needs ``has_log`` and a positive scale)."""
@@ -242,7 +244,7 @@ class SumKernel(Kernel):
     def matrix(self, tile: Tile) -> Tensor:
         out = self._terms[0].matrix(tile)
         for t in self._terms[1:]:
-            out = out + t.matrix(tile)
+            out = out.add_(t.matrix(tile)) if tile.inplace else out + t.matrix(tile)
         return out
 
     def log_matrix(self, tile: Tile) -> Tensor:
@@ -252,6 +254,13 @@ class SumKernel(Kernel):
 
     def __repr__(self) -> str:
         return " + ".join(repr(t) for t in self._terms)
+
+
+def _shared(tile: Tile, k: Tensor) -> Tensor | None:
+    """``k`` itself if it is one of the tile's cached statistics (which must not be modified
+    in place), else None."""
+    cached = tile.__dict__
+    return k if any(v is k for v in cached.values()) else None
 
 
 class PairTile(Tile):

@@ -40,8 +40,10 @@ class Polynomial(Kernel):
         return g / d if self.gamma_is_default else g
 
     def _matrix(self, tile: Tile) -> Tensor:
-        return (self.gamma_for(tile.d, tile.x) * tile.dot + self.param("coef0", tile.x)) ** (
-            self.degree)
+        base = self.gamma_for(tile.d, tile.x) * tile.dot
+        if tile.inplace:
+            return base.add_(self.param("coef0", tile.x)).pow_(self.degree)
+        return (base + self.param("coef0", tile.x)) ** self.degree
 
     def __repr__(self) -> str:
         g = "1/d" if self.gamma_is_default else f"{float(self.gamma):g}"

@@ -43,14 +43,16 @@ class RQ(Kernel):
         alpha = self.param("alpha", tile.x)
         ell = self.param("lengthscale", tile.x)
         u = tile.sqdist / (2.0 * ell * ell)
+        if tile.inplace:
+            return [torch.log1p(u / alpha[a]).mul_(-alpha[a]) for a in range(alpha.shape[0])]
         return [-alpha[a] * torch.log1p(u / alpha[a]) for a in range(alpha.shape[0])]
 
     def _matrix(self, tile: Tile) -> Tensor:
         w = self.param("weights", tile.x)
         out = None
         for a, lt in enumerate(self._log_terms(tile)):
-            k = w[a] * torch.exp(lt)
-            out = k if out is None else out + k
+            k = lt.exp_().mul_(w[a]) if tile.inplace else w[a] * torch.exp(lt)
+            out = k if out is None else (out.add_(k) if tile.inplace else out + k)
         return out
 
     def _log_matrix(self, tile: Tile) -> Tensor:
