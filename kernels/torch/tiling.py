@@ -15,7 +15,7 @@ from torch import Tensor
 from kdecore.options import get_options
 
 #: default tile (rows, cols) by device type: cache-sized on the CPU, launch-amortizing on a GPU.
-DEFAULT_TILE: dict[str, tuple[int, int]] = {"cpu": (1024, 1024), "cuda": (8192, 8192)}
+DEFAULT_TILE: dict[str, tuple[int, int]] = {"cpu": (512, 1024), "cuda": (8192, 8192)}
 
 
 class Block(NamedTuple):
