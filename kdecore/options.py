@@ -4,6 +4,8 @@
 >>> with kd.options(check_finite=False):       # skip the NaN/Inf scan on hot paths
 ...     ...
 >>> kd.set_options(tile=(512, 2048))            # rows × columns of a PyTorch-backend tile
+>>> with kd.options(precision="tf32"):          # opt-in GPU speed mode, documented error
+...     ...
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 
+#: precision modes of the cross-term products on GPU backends (Triton), see README.md:
+#: "highest" (3×TF32 split precision, float32 accuracy; the default), "ieee" (exact float32 on
+#: CUDA cores), "tf32" and "bf16" (opt-in speed, error ≈ u·‖x̃‖‖ỹ‖/σ² with u = 2⁻¹¹, 2⁻⁸).
+PRECISIONS = ("highest", "ieee", "tf32", "bf16")
+
 
 @dataclasses.dataclass
 class Options:
@@ -19,6 +26,8 @@ class Options:
     check_finite: bool = True
     #: tile of the PyTorch backend on the CPU, (rows, columns); None = backend default.
     tile: tuple[int, int] | None = None
+    #: cross-term precision on GPU backends (one of PRECISIONS); float64 is always exact.
+    precision: str = "highest"
 
 
 _current = Options()
@@ -48,6 +57,9 @@ def options(**changes: object) -> Iterator[Options]:
 
 
 def _validated(o: Options) -> Options:
+    if o.precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
+                         f"got {o.precision!r}")
     if o.tile is not None:
         if (not isinstance(o.tile, tuple) or len(o.tile) != 2
                 or not all(isinstance(v, int) and v >= 1 for v in o.tile)):
