@@ -88,6 +88,25 @@ class Tile:
             return r2.add_(xn.unsqueeze(-1)).clamp_min_(0.0)
         return (r2 + xn.unsqueeze(-1)).clamp_min(0.0)
 
+    def neg_scaled_sqdist(self, c: Tensor) -> Tensor:
+        """−c·‖x_i − y_j‖² for c > 0, as a fresh tile (not cached: the caller may own it).
+
+        With c folded into the product (x̃·(2c))·ỹᵀ − c‖x̃‖² − c‖ỹ‖², one pass over the tile is
+        saved against ``sqdist * (−c)``; the result is clamped at 0 from above.
+        """
+        if self.d <= DIRECT_DIFFERENCE_MAX_D or "sqdist" in self.__dict__:
+            return self.sqdist * (-c)
+        x, y = self.x, self.y
+        if self.center is not None:
+            x = x - self.center
+            y = y - self.center
+        xn = (x * x).sum(-1) * c
+        neg_yn = (y * y).sum(-1) * (-c)
+        r = torch.addmm(neg_yn.unsqueeze(0), x * (2.0 * c), y.transpose(-1, -2))
+        if self.inplace:
+            return r.sub_(xn.unsqueeze(-1)).clamp_max_(0.0)
+        return r - xn.unsqueeze(-1)
+
     @cached_property
     def dist(self) -> Tensor:
         """‖x_i − y_j‖ (bm, bn), with a zero (sub)gradient at coincident points."""

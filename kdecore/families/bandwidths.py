@@ -65,7 +65,7 @@ class RBF(_RadialMixture):
     """
 
     def _log_profile(self, tile: Tile, sigma: Tensor) -> Tensor:
-        return tile.sqdist * (-0.5 / (sigma * sigma))
+        return tile.neg_scaled_sqdist(0.5 / (sigma * sigma))
 
 
 @register_family("laplacian")

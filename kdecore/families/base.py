@@ -275,6 +275,9 @@ class PairTile(Tile):
         diff = self.x - self.y
         return (diff * diff).sum(-1)
 
+    def neg_scaled_sqdist(self, c: Tensor) -> Tensor:
+        return self.sqdist * (-c)
+
     def col(self, v: Tensor) -> Tensor:
         return v
 

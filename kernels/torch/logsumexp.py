@@ -15,7 +15,7 @@ from torch.autograd.function import once_differentiable
 from kdecore.families import Kernel
 from kdecore.tile import Tile
 
-from .tiling import blocks, pooled_center, self_pairs
+from .tiling import blocks, on_data, pooled_center, self_pairs
 
 
 def _tile_logits(kernel: Kernel, xs: Tensor, ys: Tensor, center: Tensor, logw: Tensor | None,
@@ -56,7 +56,7 @@ class PairwiseLogSumExp(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, kernel, x, y, logw, *tensors):
-        out = _forward(x, y, kernel.with_tensors(tensors), logw)
+        out = _forward(x, y, on_data(kernel, tensors, x), logw)
         ctx.kernel = kernel
         ctx.save_for_backward(x, y, logw, out, *tensors)
         return out

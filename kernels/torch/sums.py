@@ -18,7 +18,7 @@ from torch import Tensor
 from kdecore.families import Kernel
 from kdecore.tile import Tile
 
-from .tiling import Block, accumulator, blocks, pooled_center, self_pairs
+from .tiling import Block, accumulator, blocks, on_data, pooled_center, self_pairs
 
 
 def _tile_matrix(kernel: Kernel, xs: Tensor, ys: Tensor, center: Tensor, blk: Block) -> Tensor:
@@ -79,8 +79,7 @@ class PairwiseSums(torch.autograd.Function):
     @staticmethod
     def forward(ctx, kernel, flags, x, y, wx, wy, *tensors):
         rows, cols, squares = flags
-        k = kernel.with_tensors(tensors)
-        out = _forward(x, y, k, wx, wy, rows, cols, squares)
+        out = _forward(x, y, on_data(kernel, tensors, x), wx, wy, rows, cols, squares)
         ctx.kernel, ctx.flags = kernel, flags
         ctx.save_for_backward(x, y, wx, wy, *tensors)
         ctx.set_materialize_grads(False)
@@ -163,7 +162,7 @@ def _backward_graph(kernel, x, y, wx, wy, tensors, needs, g_r, g_c, g_s):
     within = y is None
     ys_all = x if within else y
     center = pooled_center(x, y)
-    kern = kernel.with_tensors(tensors)
+    kern = on_data(kernel, tensors, x)
     total = x.new_zeros(())
     for blk in blocks(x.shape[0], None if within else y.shape[0], x.device):
         k = _tile_matrix(kern, x[blk.i0:blk.i1], ys_all[blk.j0:blk.j1], center, blk)

@@ -6,16 +6,17 @@ within-set variant visits only tiles on or above the block diagonal: each unorde
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
+from kdecore.families import Kernel
 from kdecore.options import get_options
 
 #: default tile (rows, cols) by device type: cache-sized on the CPU, launch-amortizing on a GPU.
-DEFAULT_TILE: dict[str, tuple[int, int]] = {"cpu": (512, 1024), "cuda": (8192, 8192)}
+DEFAULT_TILE: dict[str, tuple[int, int]] = {"cpu": (1024, 1024), "cuda": (8192, 8192)}
 
 
 class Block(NamedTuple):
@@ -68,6 +69,12 @@ def self_pairs(blk: Block, device: torch.device) -> Tensor | None:
     i = torch.arange(blk.i0, blk.i1, device=device)
     j = torch.arange(blk.j0, blk.j1, device=device)
     return i.unsqueeze(1) == j.unsqueeze(0)
+
+
+def on_data(kernel: Kernel, tensors: Sequence[Tensor], like: Tensor) -> Kernel:
+    """``kernel`` with its tensors converted once to the data's device and dtype
+    (differentiably), instead of once per tile."""
+    return kernel.with_tensors([t.to(device=like.device, dtype=like.dtype) for t in tensors])
 
 
 def accumulator(n: int, like: Tensor) -> Tensor:
