@@ -28,9 +28,28 @@ def safe_pow(r2: Tensor, half_power: float | Tensor) -> Tensor:
     The double-``where`` keeps the gradient finite at coincident points (the excluded
     diagonal of a within-set tile, duplicated points), where ``d/dr (r^β)`` is infinite for β < 1.
     """
+    if isinstance(half_power, Tensor) and not half_power.requires_grad \
+            and half_power.device.type == "cpu":
+        half_power = float(half_power)  # a Python exponent: ≈ 10× faster than a tensor one
+    differentiable = torch.is_grad_enabled() and (
+        r2.requires_grad or (isinstance(half_power, Tensor) and half_power.requires_grad))
+    if not differentiable:
+        return r2.pow(half_power)  # 0^p = 0 for p > 0; no gradient to protect
     positive = r2 > 0
     safe = torch.where(positive, r2, torch.ones_like(r2))
     return torch.where(positive, safe.pow(half_power), torch.zeros_like(r2))
+
+
+def _norms_folded_product(x: Tensor, y: Tensor, a: float | Tensor,
+                          b: float | Tensor) -> Tensor:
+    """a·⟨x_i, y_j⟩ + b·(‖x_i‖² + ‖y_j‖²) (bm, bn) as one matrix product, the norms folded in
+    as two extra feature columns: [a·x, b‖x‖², b]·[y, 1, ‖y‖²]ᵀ. No broadcast bias pass over
+    the tile (CPU ``addmm`` copies its bias into the output first; measured 1.3× slower)."""
+    xn = (x * x).sum(-1, keepdim=True)
+    yn = (y * y).sum(-1, keepdim=True)
+    lhs = torch.cat([x * a, xn * b, torch.ones_like(xn) * b], dim=-1)
+    rhs = torch.cat([y, torch.ones_like(yn), yn], dim=-1)
+    return lhs @ rhs.transpose(-1, -2).contiguous()
 
 
 class Tile:
@@ -78,21 +97,25 @@ class Tile:
         if self.center is not None:
             x = x - self.center
             y = y - self.center
-        if self.d <= DIRECT_DIFFERENCE_MAX_D:
-            diff = x.unsqueeze(-2) - y.unsqueeze(-3)
-            return (diff * diff).sum(-1)
-        xn = (x * x).sum(-1)
-        yn = (y * y).sum(-1)
-        r2 = torch.addmm(yn.unsqueeze(0), x, y.transpose(-1, -2), beta=1.0, alpha=-2.0)
-        if self.inplace:
-            return r2.add_(xn.unsqueeze(-1)).clamp_min_(0.0)
-        return (r2 + xn.unsqueeze(-1)).clamp_min(0.0)
+        if self.d <= DIRECT_DIFFERENCE_MAX_D:  # one coordinate at a time: no (bm, bn, d) tensor
+            r2 = None
+            for k in range(self.d):
+                diff = x[..., k].unsqueeze(-1) - y[..., k].unsqueeze(-2)
+                if r2 is None:
+                    r2 = diff * diff
+                elif self.inplace:
+                    r2.addcmul_(diff, diff)
+                else:
+                    r2 = torch.addcmul(r2, diff, diff)
+            return r2
+        r2 = _norms_folded_product(x, y, -2.0, 1.0)
+        return r2.clamp_min_(0.0) if self.inplace else r2.clamp_min(0.0)
 
     def neg_scaled_sqdist(self, c: Tensor) -> Tensor:
         """−c·‖x_i − y_j‖² for c > 0, as a fresh tile (not cached: the caller may own it).
 
-        With c folded into the product (x̃·(2c))·ỹᵀ − c‖x̃‖² − c‖ỹ‖², one pass over the tile is
-        saved against ``sqdist * (−c)``; the result is clamped at 0 from above.
+        With c and the norms folded into one product, 2c x̃·ỹ − c‖x̃‖² − c‖ỹ‖², two passes over
+        the tile are saved against ``sqdist * (−c)``; the result is clamped at 0 from above.
         """
         if self.d <= DIRECT_DIFFERENCE_MAX_D or "sqdist" in self.__dict__:
             return self.sqdist * (-c)
@@ -100,12 +123,8 @@ class Tile:
         if self.center is not None:
             x = x - self.center
             y = y - self.center
-        xn = (x * x).sum(-1) * c
-        neg_yn = (y * y).sum(-1) * (-c)
-        r = torch.addmm(neg_yn.unsqueeze(0), x * (2.0 * c), y.transpose(-1, -2))
-        if self.inplace:
-            return r.sub_(xn.unsqueeze(-1)).clamp_max_(0.0)
-        return r - xn.unsqueeze(-1)
+        r = _norms_folded_product(x, y, 2.0 * c, -c)
+        return r.clamp_max_(0.0) if self.inplace else r
 
     @cached_property
     def dist(self) -> Tensor:

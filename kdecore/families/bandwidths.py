@@ -47,7 +47,8 @@ class _RadialMixture(Kernel):
         sigma = self.param("sigma", tile.x)
         logw = torch.log(self.param("weights", tile.x))
         if sigma.shape[0] == 1:
-            return logw[0] + self._log_profile(tile, sigma[0])
+            lp = self._log_profile(tile, sigma[0])
+            return lp.add_(logw[0]) if tile.inplace else logw[0] + lp
         return torch.logsumexp(
             torch.stack([logw[b] + self._log_profile(tile, sigma[b])
                          for b in range(sigma.shape[0])]), dim=0)

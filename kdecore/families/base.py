@@ -161,7 +161,11 @@ class Kernel:
         if not self.has_log:
             raise TypeError(f"{self!r} can be negative: it has no log-domain form; "
                             "log-sum-exp reductions need a positive kernel (rbf, rq, laplacian)")
-        return torch.log(self.param("scale", tile.x)) + self._log_matrix(tile)
+        log_scale = torch.log(self.param("scale", tile.x))
+        lm = self._log_matrix(tile)
+        if tile.inplace and _shared(tile, lm) is None:
+            return lm.add_(log_scale)
+        return log_scale + lm
 
     def _matrix(self, tile: Tile) -> Tensor:
         raise NotImplementedError

@@ -62,7 +62,7 @@ class Distance(Kernel):
         half_beta = 0.5 * self.param("beta", tile.x)
         cross = safe_pow(tile.sqdist, half_beta)
         if not self._anchored:
-            return -0.5 * cross
+            return cross.mul_(-0.5) if tile.inplace else -0.5 * cross
         nx = tile.col(self._anchor_norm(tile, tile.x, half_beta))
         ny = tile.row(self._anchor_norm(tile, tile.y, half_beta))
         return 0.5 * (nx + ny - cross)

@@ -20,7 +20,12 @@ from .tiling import blocks, on_data, pooled_center, self_pairs
 
 def _tile_logits(kernel: Kernel, xs: Tensor, ys: Tensor, center: Tensor, logw: Tensor | None,
                  skip: Tensor | None) -> Tensor:
-    s = kernel.log_matrix(Tile(xs, ys, center))
+    tile = Tile(xs, ys, center)
+    s = kernel.log_matrix(tile)
+    if tile.inplace:  # the forward pass: ``s`` is a fresh tile that may be updated in place
+        if logw is not None:
+            s.add_(logw)
+        return s if skip is None else s.masked_fill_(skip, float("-inf"))
     if logw is not None:
         s = s + logw
     if skip is not None:
@@ -40,11 +45,11 @@ def _forward(x: Tensor, y: Tensor | None, kernel: Kernel, logw: Tensor | None) -
         s = _tile_logits(kernel, x[blk.i0:blk.i1], ys_all[blk.j0:blk.j1], center,
                          None if logw is None else logw[blk.j0:blk.j1],
                          self_pairs(blk, x.device) if within else None)
-        tmax = s.max(1).values.to(torch.float64)
+        tmax = s.amax(1).to(torch.float64)
         old = run_max[blk.i0:blk.i1]
         new = torch.maximum(old, tmax)
         ref = torch.where(torch.isinf(new), torch.zeros_like(new), new)
-        part = torch.exp(s - ref.to(s.dtype).unsqueeze(1)).sum(1, dtype=torch.float64)
+        part = s.sub_(ref.to(s.dtype).unsqueeze(1)).exp_().sum(1, dtype=torch.float64)
         run_sum[blk.i0:blk.i1] = run_sum[blk.i0:blk.i1] * torch.exp(old - ref) + part
         run_max[blk.i0:blk.i1] = new
     ref = torch.where(torch.isinf(run_max), torch.zeros_like(run_max), run_max)
