@@ -73,6 +73,10 @@ class Tile:
         statistics (``sqdist``, ``dot``, ``dist``) are never modified."""
         return not torch.is_grad_enabled()
 
+    def caches(self, t: Tensor) -> bool:
+        """True if ``t`` is one of this tile's cached statistics (never to be modified)."""
+        return any(v is t for v in self.__dict__.values())
+
     @property
     def d(self) -> int:
         return self.x.shape[-1]

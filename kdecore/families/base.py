@@ -154,7 +154,7 @@ class Kernel:
         """k(x_i, y_j) on ``tile`` (bm, bn), scale included."""
         k = self._matrix(tile)
         scale = self.param("scale", tile.x)
-        return k.mul_(scale) if tile.inplace and k is not _shared(tile, k) else scale * k
+        return k.mul_(scale) if tile.inplace and not tile.caches(k) else scale * k
 
     def log_matrix(self, tile: Tile) -> Tensor:
         """log k(x_i, y_j) on ``tile`` (needs ``has_log`` and a positive scale)."""
@@ -163,7 +163,7 @@ class Kernel:
                             "log-sum-exp reductions need a positive kernel (rbf, rq, laplacian)")
         log_scale = torch.log(self.param("scale", tile.x))
         lm = self._log_matrix(tile)
-        if tile.inplace and _shared(tile, lm) is None:
+        if tile.inplace and not tile.caches(lm):
             return lm.add_(log_scale)
         return log_scale + lm
 
@@ -258,13 +258,6 @@ class SumKernel(Kernel):
 
     def __repr__(self) -> str:
         return " + ".join(repr(t) for t in self._terms)
-
-
-def _shared(tile: Tile, k: Tensor) -> Tensor | None:
-    """``k`` itself if it is one of the tile's cached statistics (which must not be modified
-    in place), else None."""
-    cached = tile.__dict__
-    return k if any(v is k for v in cached.values()) else None
 
 
 class PairTile(Tile):

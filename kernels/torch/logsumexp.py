@@ -15,21 +15,20 @@ from torch.autograd.function import once_differentiable
 from kdecore.families import Kernel
 from kdecore.tile import Tile
 
-from .tiling import blocks, on_data, pooled_center, self_pairs
+from .tiling import Block, blocks, exclude_self_pairs, on_data, pooled_center
 
 
 def _tile_logits(kernel: Kernel, xs: Tensor, ys: Tensor, center: Tensor, logw: Tensor | None,
-                 skip: Tensor | None) -> Tensor:
+                 blk: Block | None) -> Tensor:
+    """log w_j + log k(x_i, y_j) on one tile; ``blk`` given for within-set tiles (self pairs
+    get −inf)."""
     tile = Tile(xs, ys, center)
     s = kernel.log_matrix(tile)
-    if tile.inplace:  # the forward pass: ``s`` is a fresh tile that may be updated in place
-        if logw is not None:
-            s.add_(logw)
-        return s if skip is None else s.masked_fill_(skip, float("-inf"))
+    inplace = tile.inplace  # the forward pass: ``s`` is a fresh tile that may be updated
     if logw is not None:
-        s = s + logw
-    if skip is not None:
-        s = s.masked_fill(skip, float("-inf"))
+        s = s.add_(logw) if inplace else s + logw
+    if blk is not None:
+        s = exclude_self_pairs(s, blk, float("-inf"), inplace=inplace)
     return s
 
 
@@ -44,7 +43,7 @@ def _forward(x: Tensor, y: Tensor | None, kernel: Kernel, logw: Tensor | None) -
     for blk in blocks(m, ys_all.shape[0], x.device):
         s = _tile_logits(kernel, x[blk.i0:blk.i1], ys_all[blk.j0:blk.j1], center,
                          None if logw is None else logw[blk.j0:blk.j1],
-                         self_pairs(blk, x.device) if within else None)
+                         blk if within else None)
         tmax = s.amax(1).to(torch.float64)
         old = run_max[blk.i0:blk.i1]
         new = torch.maximum(old, tmax)
@@ -88,7 +87,7 @@ class PairwiseLogSumExp(torch.autograd.Function):
                 ts = [t.detach().requires_grad_(n) for t, n in zip(tensors, need_t,
                                                                    strict=True)]
                 s = _tile_logits(ctx.kernel.with_tensors(ts), xs, ys, center, ws,
-                                 self_pairs(blk, x.device) if within else None)
+                                 blk if within else None)
                 p = torch.exp(s.detach() - out[blk.i0:blk.i1].unsqueeze(1))
                 coef = p * g[blk.i0:blk.i1].unsqueeze(1)
                 obj = (coef * torch.where(p > 0, s, torch.zeros_like(s))).sum()

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from kdecore.tile import Tile
 
-from .tiling import blocks, pooled_center, self_pairs
+from .tiling import blocks, exclude_self_pairs, pooled_center
 
 
 @torch.no_grad()
@@ -21,9 +21,8 @@ def nearest(x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
     arg = torch.zeros(m, dtype=torch.long, device=x.device)
     for blk in blocks(m, ys_all.shape[0], x.device):
         r2 = Tile(x[blk.i0:blk.i1], ys_all[blk.j0:blk.j1], center).sqdist
-        skip = self_pairs(blk, x.device) if within else None
-        if skip is not None:
-            r2 = r2.masked_fill(skip, float("inf"))
+        if within:  # the cached tile is ours alone: no one else reads it
+            r2 = exclude_self_pairs(r2, blk, float("inf"), inplace=True)
         val, idx = r2.min(1)
         better = val < best[blk.i0:blk.i1]
         best[blk.i0:blk.i1] = torch.where(better, val, best[blk.i0:blk.i1])

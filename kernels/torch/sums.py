@@ -18,13 +18,14 @@ from torch import Tensor
 from kdecore.families import Kernel
 from kdecore.tile import Tile
 
-from .tiling import Block, accumulator, blocks, on_data, pooled_center, self_pairs
+from .tiling import Block, accumulator, blocks, exclude_self_pairs, on_data, pooled_center
 
 
 def _tile_matrix(kernel: Kernel, xs: Tensor, ys: Tensor, center: Tensor, blk: Block) -> Tensor:
-    k = kernel.matrix(Tile(xs, ys, center))
+    tile = Tile(xs, ys, center)
+    k = kernel.matrix(tile)
     if blk.diagonal:
-        k = k.masked_fill(self_pairs(blk, k.device), 0.0)
+        k = exclude_self_pairs(k, blk, 0.0, inplace=tile.inplace and not tile.caches(k))
     return k
 
 

@@ -71,6 +71,19 @@ def self_pairs(blk: Block, device: torch.device) -> Tensor | None:
     return i.unsqueeze(1) == j.unsqueeze(0)
 
 
+def exclude_self_pairs(t: Tensor, blk: Block, value: float, *, inplace: bool) -> Tensor:
+    """``t`` (the tile of block ``blk`` of a within-set problem) with its i = j entries set to
+    ``value``. In place, a tile whose rows and columns are the same points only writes its
+    diagonal (no mask is built)."""
+    if blk.i0 >= blk.j1 or blk.j0 >= blk.i1:
+        return t
+    if inplace and blk.i0 == blk.j0 and blk.i1 == blk.j1:
+        t.diagonal().fill_(value)
+        return t
+    skip = self_pairs(blk, t.device)
+    return t.masked_fill_(skip, value) if inplace else t.masked_fill(skip, value)
+
+
 def on_data(kernel: Kernel, tensors: Sequence[Tensor], like: Tensor) -> Kernel:
     """``kernel`` with its tensors converted once to the data's device and dtype
     (differentiably), instead of once per tile."""
