@@ -277,3 +277,28 @@ def test_mmd_and_variance_gradients(backend, dtype):
         return (mmd + 10 * var).double().cpu() + kd.mmd2(x, y, k, backend=bk).double().cpu()
 
     _grads_vs_reference(backend, dtype, objective, [x, y, alpha])
+
+
+def test_second_derivatives_are_exact_or_refused(backend):
+    """create_graph=True (a gradient penalty): the torch backend gives the exact second
+    derivative; a backend that differentiates once must raise, never return a detached
+    gradient that silently drops it (the constant-cotangent case of ``once_differentiable``)."""
+    x = _data(torch.float64, m=12)[0].to(_device()).requires_grad_()
+
+    def penalty(bk):
+        (g,) = torch.autograd.grad(kd.kernel_sum(x, x, kd.RBF(1.0), backend=bk).sum(), x,
+                                   create_graph=True)
+        return (g * g).sum()
+
+    if backend != "torch":
+        with pytest.raises(RuntimeError, match=rf"the {backend} backend differentiates once"
+                                               r".*backend='torch'"):
+            penalty(backend)
+        (g,) = torch.autograd.grad(kd.kernel_sum(x, x, kd.RBF(1.0), backend=backend).sum(), x)
+        assert torch.isfinite(g).all() and not g.requires_grad
+        return
+    (h,) = torch.autograd.grad(penalty("torch"), x)
+    xr = x.detach().requires_grad_()
+    (gd,) = torch.autograd.grad(rbf(xr, xr, 1.0).sum(), xr, create_graph=True)
+    (hd,) = torch.autograd.grad((gd * gd).sum(), xr)
+    assert_rel(h, hd, 1e-10, "second derivative")

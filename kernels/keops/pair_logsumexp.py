@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from kdecore.families import Kernel
 
+from ..first_order import first_order
 from .formulas import Plan, concat, log_plan, pair_aliases, pair_args, sides, skip_same
 from .pair_sums import split_gradients
 from .runtime import reduce
@@ -52,7 +52,7 @@ class KeOpsLogSumExp(torch.autograd.Function):
         return out
 
     @staticmethod
-    @once_differentiable
+    @first_order("keops")
     def backward(ctx, g):
         x, y, lw, fx, fy, out, *params = ctx.saved_tensors
         plan: Plan = ctx.plan

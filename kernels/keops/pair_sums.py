@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from kdecore.families import Kernel
 
+from ..first_order import first_order
 from .formulas import Plan, Side, concat, pair_aliases, pair_args, sides, skip_same, value_plan
 from .runtime import reduce
 
@@ -106,7 +106,7 @@ class KeOpsSums(torch.autograd.Function):
         return outs
 
     @staticmethod
-    @once_differentiable
+    @first_order("keops")
     def backward(ctx, g_r, g_c, g_s):
         x, y, wx, wy, fx, fy, *params = ctx.saved_tensors
         rows, cols, squares = ctx.flags

@@ -159,7 +159,13 @@ def _backward_tiles(kernel, x, y, wx, wy, tensors, needs, g_r, g_c, g_s, within)
 
 
 def _backward_graph(kernel, x, y, wx, wy, tensors, needs, g_r, g_c, g_s):
-    """Differentiable backward (``create_graph=True``): tiles recomputed inside the graph."""
+    """Differentiable backward (``create_graph=True``): tiles recomputed inside the graph.
+
+    Every input is re-entered through its own view, so that an input passed twice (``x`` as
+    both points, one weight vector for both sides) gets each use's partial derivative in its
+    own slot rather than the total twice."""
+    x, y, wx, wy, *tensors = [None if v is None else v.view_as(v)
+                              for v in (x, y, wx, wy, *tensors)]
     within = y is None
     ys_all = x if within else y
     center = pooled_center(x, y)

@@ -15,15 +15,15 @@ import math
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from kdecore.families import Kernel
 
+from ..first_order import first_order
 from . import runtime
 from .ops import lse_op, row_pass_op
 from .packing import is_positive
 from .prepare import prepare
-from .sums import _ones, _opt, first_order
+from .sums import _ones, _opt
 
 LOG2E = 1.0 / math.log(2.0)
 
@@ -40,8 +40,7 @@ class TritonPairwiseLogSumExp(torch.autograd.Function):
         return out
 
     @staticmethod
-    @first_order
-    @once_differentiable
+    @first_order("triton")
     def backward(ctx, g):
         xc, yc, lw, theta, out = ctx.saved_tensors
         fam, precision = ctx.spec

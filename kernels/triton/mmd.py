@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from kdecore.families import Kernel
 from kdecore.reductions import MMDStats
 
+from ..first_order import first_order
 from . import runtime
 from .ops import mmd_op, row_pass_op
 from .prepare import prepare
-from .sums import _ones, _opt, aux_grad, first_order
+from .sums import _ones, _opt, aux_grad
 
 
 class TritonMMDStats(torch.autograd.Function):
@@ -38,8 +38,7 @@ class TritonMMDStats(torch.autograd.Function):
         return out
 
     @staticmethod
-    @first_order
-    @once_differentiable
+    @first_order("triton")
     def backward(ctx, ga, gb, gc, gcp, gsq):
         xc, yc, theta, aux_x, aux_y, center = ctx.saved_tensors
         fam, squares, precision = ctx.spec

@@ -16,37 +16,16 @@ only: a second derivative raises (:func:`first_order`).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from kdecore.families import Kernel
 
+from ..first_order import first_order
 from . import runtime
 from .ops import row_pass_op, sums_op
 from .packing import aux_scale_index
 from .prepare import prepare
-
-FIRST_ORDER_ONLY = ("the triton backend differentiates once: second derivatives "
-                    "(create_graph=True, e.g. a gradient penalty through a kernel sum) need "
-                    "backend='torch'")
-
-
-def first_order(backward: Callable) -> Callable:
-    """Refuse ``create_graph=True``: ``once_differentiable`` alone returns a gradient detached
-    from the graph when the incoming gradient is a constant, which silently drops the second
-    derivative."""
-
-    @functools.wraps(backward)
-    def wrapper(ctx, *grads):
-        if torch.is_grad_enabled():
-            raise RuntimeError(FIRST_ORDER_ONLY)
-        return backward(ctx, *grads)
-
-    return wrapper
 
 
 def aux_grad(gs: Tensor | None, theta: Tensor, fam: tuple[int, ...]) -> Tensor | None:
@@ -81,8 +60,7 @@ class TritonPairwiseSums(torch.autograd.Function):
         return out
 
     @staticmethod
-    @first_order
-    @once_differentiable
+    @first_order("triton")
     def backward(ctx, g_r, g_c, g_s):
         xc, yc, wx, wy, theta, aux_x, aux_y, center = ctx.saved_tensors
         fam, rows, cols, squares, precision = ctx.spec

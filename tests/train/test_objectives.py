@@ -194,3 +194,22 @@ def test_mmd_critic_maximizes_mmd():
     x, y = torch.randn(20, 4), torch.randn(20, 4) + 2
     k = kd.kernel("rq-mix")
     torch.testing.assert_close(critic_objective(x, y, k), kd.mmd2(x, y, k))
+
+
+@pytest.mark.parametrize("name", ["mmd-rq*", "cramer"])
+def test_gradient_penalty_backend(name, tmp_path):
+    """The witness gradient penalty differentiates kernel sums twice: with backend "auto" it
+    runs them on the torch backend (exact second derivatives on any device); an explicit
+    first-order backend raises and says why instead of training on a detached penalty."""
+    from conftest import require_backend
+
+    from kdecore.train.objectives.penalties import second_order_backend
+
+    assert second_order_backend("auto") == "torch"
+    assert second_order_backend("triton") == "triton"
+    Trainer(tiny_config(tmp_path / "auto", objective=name, steps=1)).train_step(0)
+    require_backend("triton")
+    trainer = Trainer(tiny_config(tmp_path / "triton", objective=name, steps=1,
+                                  backend="triton"))
+    with pytest.raises(RuntimeError, match="triton backend differentiates once"):
+        trainer.train_step(0)

@@ -21,7 +21,7 @@ from torch import Tensor
 
 import kdecore as kd
 
-from .penalties import gradient_penalty
+from .penalties import gradient_penalty, second_order_backend
 from .registry import Losses, Objective, Step, register_objective
 
 _RHO = kd.Distance(1.0, z0=None)  # k(a, b) = −½‖a − b‖
@@ -54,7 +54,8 @@ def generator_loss(h_real: Tensor, h_fake: Tensor, h_fake2: Tensor,
 def _critic(s: Step) -> Losses:
     h_real, h_fake, h_fake2 = s.critic(s.real), s.critic(s.fake), s.critic(s.fake2)
     ls = surrogate(h_real, h_fake, h_fake2, s.backend)
-    gp = gradient_penalty(lambda x: critic_function(s.critic(x), h_fake2, s.backend),
+    gp_backend = second_order_backend(s.backend)
+    gp = gradient_penalty(lambda x: critic_function(s.critic(x), h_fake2, gp_backend),
                           s.real, s.fake)
     loss = -ls + s.cfg.gp_weight * gp
     return loss, {"d_loss": loss, "surrogate": ls, "gp": gp}

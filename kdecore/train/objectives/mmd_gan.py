@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import kdecore as kd
 
-from .penalties import activation_penalty, gradient_penalty
+from .penalties import activation_penalty, gradient_penalty, second_order_backend
 from .registry import Losses, Objective, Step, register_objective
 
 #: kernel constructors for ``name:values`` specs (families with one list-valued parameter).
@@ -58,8 +58,9 @@ def _critic(s: Step) -> Losses:
     mmd = critic_objective(h_real, h_fake, k, s.backend)
     loss, logs = -mmd, {"mmd2": mmd}
     if s.cfg.gp_weight:
+        gp_backend = second_order_backend(s.backend)
         gp = gradient_penalty(lambda x: kd.witness(s.critic(x), h_real, h_fake, k,
-                                                   backend=s.backend), s.real, s.fake)
+                                                   backend=gp_backend), s.real, s.fake)
         loss = loss + s.cfg.gp_weight * gp
         logs["gp"] = gp
     if s.cfg.act_penalty:

@@ -16,6 +16,14 @@ def interpolates(real: Tensor, fake: Tensor) -> Tensor:
     return (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
 
 
+def second_order_backend(backend: str) -> str:
+    """The backend for kernel sums inside a gradient penalty, which differentiates them twice:
+    ``"auto"`` becomes ``"torch"`` (the fused Triton and KeOps ops differentiate once; the
+    penalty's minibatch-sized tiles are cheap on the PyTorch backend on any device). An
+    explicit choice is kept, so a first-order backend raises and says so."""
+    return "torch" if backend == "auto" else backend
+
+
 def gradient_penalty(fn: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
     """E (‖∇_x̂ f(x̂)‖ − 1)² at random interpolates x̂ (SPEC §5, WGAN-GP; the MMD GAN and Cramér
     critics use it with their witness functions, 002 §2.2–2.3). Differentiable in f's
@@ -32,4 +40,4 @@ def activation_penalty(activations: Sequence[Tensor]) -> Tensor:
     return torch.stack([(a * a).mean() for a in activations]).sum()
 
 
-__all__ = ["activation_penalty", "gradient_penalty", "interpolates"]
+__all__ = ["activation_penalty", "gradient_penalty", "interpolates", "second_order_backend"]

@@ -1,0 +1,37 @@
+"""The backward guard shared by backends whose fused ops differentiate once (Triton, KeOps)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import torch
+from torch.autograd.function import once_differentiable
+
+
+def first_order_message(backend: str) -> str:
+    return (f"the {backend} backend differentiates once: second derivatives "
+            "(create_graph=True, e.g. a gradient penalty through a kernel sum) need "
+            "backend='torch'")
+
+
+def first_order(backend: str) -> Callable[[Callable], Callable]:
+    """Decorate an ``autograd.Function.backward`` that is differentiable once.
+
+    ``once_differentiable`` alone returns a gradient detached from the graph when the
+    incoming gradient is a constant (``autograd.grad(f(x).sum(), x, create_graph=True)``),
+    which silently drops the second derivative; this raises instead, naming the backend."""
+    message = first_order_message(backend)
+
+    def decorate(backward: Callable) -> Callable:
+        inner = once_differentiable(backward)
+
+        @functools.wraps(backward)
+        def wrapper(ctx, *grads):
+            if torch.is_grad_enabled():
+                raise RuntimeError(message)
+            return inner(ctx, *grads)
+
+        return wrapper
+
+    return decorate
