@@ -23,7 +23,7 @@ from torch import Tensor
 
 from kdecore.families import Kernel
 
-from ..first_order import first_order
+from ..autograd import first_order
 from .formulas import Plan, concat, log_plan, pair_aliases, pair_args, sides, skip_same
 from .pair_sums import split_gradients
 from .runtime import reduce

@@ -27,7 +27,7 @@ from torch import Tensor
 
 from kdecore.families import Kernel
 
-from ..first_order import first_order
+from ..autograd import first_order, optional_outputs
 from .formulas import Plan, Side, concat, pair_aliases, pair_args, sides, skip_same, value_plan
 from .runtime import reduce
 
@@ -99,11 +99,7 @@ class KeOpsSums(torch.autograd.Function):
         res = _forward(plan, x, y, wx, wy, fx, fy, params, *flags)
         ctx.plan, ctx.flags = plan, flags
         ctx.save_for_backward(x, y, wx, wy, fx, fy, *params)
-        ctx.set_materialize_grads(False)
-        empty = x.new_zeros(0)
-        outs = tuple(r if r is not None else empty for r in res)
-        ctx.mark_non_differentiable(*[o for o, r in zip(outs, res, strict=True) if r is None])
-        return outs
+        return optional_outputs(ctx, res, x)
 
     @staticmethod
     @first_order("keops")

@@ -18,6 +18,7 @@ from torch import Tensor
 from kdecore.families import Kernel
 from kdecore.tile import Tile
 
+from ..autograd import optional_outputs
 from .tiling import Block, accumulator, blocks, exclude_self_pairs, on_data, pooled_center
 
 
@@ -83,11 +84,7 @@ class PairwiseSums(torch.autograd.Function):
         out = _forward(x, y, on_data(kernel, tensors, x), wx, wy, rows, cols, squares)
         ctx.kernel, ctx.flags = kernel, flags
         ctx.save_for_backward(x, y, wx, wy, *tensors)
-        ctx.set_materialize_grads(False)
-        empty = x.new_zeros(0)
-        res = tuple(o if o is not None else empty for o in out)
-        ctx.mark_non_differentiable(*[r for r, o in zip(res, out, strict=True) if o is None])
-        return res
+        return optional_outputs(ctx, out, x)
 
     @staticmethod
     def backward(ctx, g_r, g_c, g_s):

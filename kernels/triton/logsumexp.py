@@ -18,7 +18,7 @@ from torch import Tensor
 
 from kdecore.families import Kernel
 
-from ..first_order import first_order
+from ..autograd import first_order
 from . import runtime
 from .ops import lse_op, row_pass_op
 from .packing import is_positive

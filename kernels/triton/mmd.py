@@ -16,7 +16,7 @@ from torch import Tensor
 from kdecore.families import Kernel
 from kdecore.reductions import MMDStats
 
-from ..first_order import first_order
+from ..autograd import first_order
 from . import runtime
 from .ops import mmd_op, row_pass_op
 from .prepare import prepare

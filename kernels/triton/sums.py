@@ -21,7 +21,7 @@ from torch import Tensor
 
 from kdecore.families import Kernel
 
-from ..first_order import first_order
+from ..autograd import first_order
 from . import runtime
 from .ops import row_pass_op, sums_op
 from .packing import aux_scale_index

@@ -1,4 +1,5 @@
-"""The backward guard shared by backends whose fused ops differentiate once (Triton, KeOps)."""
+"""Helpers shared by the backends' ``torch.autograd.Function`` ops: the first-order guard of
+the Triton and KeOps backwards, and optional (not requested) outputs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import functools
 from collections.abc import Callable
 
 import torch
+from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 
@@ -35,3 +37,13 @@ def first_order(backend: str) -> Callable[[Callable], Callable]:
         return wrapper
 
     return decorate
+
+
+def optional_outputs(ctx, out: tuple[Tensor | None, ...], like: Tensor) -> tuple[Tensor, ...]:
+    """The forward's results with each one not asked for (None) replaced by an empty,
+    non-differentiable tensor; gradients of those arrive as None (not materialized)."""
+    ctx.set_materialize_grads(False)
+    empty = like.new_zeros(0)
+    res = tuple(o if o is not None else empty for o in out)
+    ctx.mark_non_differentiable(*[r for r, o in zip(res, out, strict=True) if o is None])
+    return res
