@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..tile import Tile
+from ..tile import LOG2E, Tile
 from .base import Kernel, ParamLike, as_param, register_family
 
 
@@ -29,17 +29,20 @@ class _RadialMixture(Kernel):
             raise ValueError(f"weights must have one entry per bandwidth: sigma has "
                              f"{self.sigma.shape[0]}, weights {self.weights.shape[0]}")
 
-    def _log_profile(self, tile: Tile, sigma: Tensor) -> Tensor:
-        """log of one bandwidth's profile, −r²/(2σ²) or −r/σ, as a fresh tensor."""
+    def _log_profile(self, tile: Tile, sigma: Tensor, unit: float = 1.0,
+                     reuse: bool = False) -> Tensor:
+        """``unit`` × the log of one bandwidth's profile, −r²/(2σ²) or −r/σ, as a fresh tensor
+        (``unit`` = log₂e gives base-2 logs; ``reuse``: one of several bandwidths)."""
         raise NotImplementedError
 
     def matrix(self, tile: Tile) -> Tensor:
         sigma = self.param("sigma", tile.x)
         w = self.param("weights", tile.x) * self.param("scale", tile.x)
+        many = sigma.shape[0] > 1
         out = None
         for b in range(sigma.shape[0]):
-            lp = self._log_profile(tile, sigma[b])
-            k = lp.exp_().mul_(w[b]) if tile.inplace else w[b] * torch.exp(lp)
+            lp = self._log_profile(tile, sigma[b], LOG2E, many)  # base-2: k = w·2^lp
+            k = lp.exp2_().mul_(w[b]) if tile.inplace else w[b] * torch.exp2(lp)
             out = k if out is None else (out.add_(k) if tile.inplace else out + k)
         return out
 
@@ -50,7 +53,7 @@ class _RadialMixture(Kernel):
             lp = self._log_profile(tile, sigma[0])
             return lp.add_(logw[0]) if tile.inplace else logw[0] + lp
         return torch.logsumexp(
-            torch.stack([logw[b] + self._log_profile(tile, sigma[b])
+            torch.stack([logw[b] + self._log_profile(tile, sigma[b], reuse=True)
                          for b in range(sigma.shape[0])]), dim=0)
 
 
@@ -65,13 +68,15 @@ class RBF(_RadialMixture):
         scale: overall factor (``0.5 * RBF(...)`` sets it).
     """
 
-    def _log_profile(self, tile: Tile, sigma: Tensor) -> Tensor:
-        return tile.neg_scaled_sqdist(0.5 / (sigma * sigma))
+    def _log_profile(self, tile: Tile, sigma: Tensor, unit: float = 1.0,
+                     reuse: bool = False) -> Tensor:
+        return tile.neg_scaled_sqdist(0.5 * unit / (sigma * sigma), reuse=reuse)
 
 
 @register_family("laplacian")
 class Laplacian(_RadialMixture):
     """Laplacian kernel k(x, y) = Σ_σ w_σ exp(−‖x − y‖ / σ)  (SPEC §1, laplacian)."""
 
-    def _log_profile(self, tile: Tile, sigma: Tensor) -> Tensor:
-        return tile.dist * (-1.0 / sigma)
+    def _log_profile(self, tile: Tile, sigma: Tensor, unit: float = 1.0,
+                     reuse: bool = False) -> Tensor:
+        return tile.dist * (-unit / sigma)

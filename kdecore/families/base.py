@@ -272,7 +272,7 @@ class PairTile(Tile):
         diff = self.x - self.y
         return (diff * diff).sum(-1)
 
-    def neg_scaled_sqdist(self, c: Tensor) -> Tensor:
+    def neg_scaled_sqdist(self, c: float | Tensor, *, reuse: bool = False) -> Tensor:
         return self.sqdist * (-c)
 
     def col(self, v: Tensor) -> Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..tile import Tile
+from ..tile import LOG2E, Tile
 from .base import Kernel, ParamLike, as_param, register_family
 
 #: the α set of 002 (the "rq-mix" preset).
@@ -39,19 +39,21 @@ class RQ(Kernel):
             raise ValueError(f"weights must have one entry per alpha: alpha has "
                              f"{self.alpha.shape[0]}, weights {self.weights.shape[0]}")
 
-    def _log_terms(self, tile: Tile) -> list[Tensor]:
+    def _log_terms(self, tile: Tile, unit: float = 1.0) -> list[Tensor]:
+        """``unit`` × log of each component, −α log(1 + r²/(2αℓ²)) (fresh tensors)."""
         alpha = self.param("alpha", tile.x)
         ell = self.param("lengthscale", tile.x)
         u = tile.sqdist / (2.0 * ell * ell)
         if tile.inplace:
-            return [torch.log1p(u / alpha[a]).mul_(-alpha[a]) for a in range(alpha.shape[0])]
-        return [-alpha[a] * torch.log1p(u / alpha[a]) for a in range(alpha.shape[0])]
+            return [torch.log1p(u / alpha[a]).mul_(-unit * alpha[a])
+                    for a in range(alpha.shape[0])]
+        return [(-unit * alpha[a]) * torch.log1p(u / alpha[a]) for a in range(alpha.shape[0])]
 
     def _matrix(self, tile: Tile) -> Tensor:
         w = self.param("weights", tile.x)
         out = None
-        for a, lt in enumerate(self._log_terms(tile)):
-            k = lt.exp_().mul_(w[a]) if tile.inplace else w[a] * torch.exp(lt)
+        for a, lt in enumerate(self._log_terms(tile, LOG2E)):  # base-2: k = w·2^lt
+            k = lt.exp2_().mul_(w[a]) if tile.inplace else w[a] * torch.exp2(lt)
             out = k if out is None else (out.add_(k) if tile.inplace else out + k)
         return out
 

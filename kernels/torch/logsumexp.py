@@ -13,7 +13,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from kdecore.families import Kernel
-from kdecore.tile import Tile
+from kdecore.tile import LOG2E, Tile
 
 from .tiling import Block, blocks, exclude_self_pairs, on_data, pooled_center
 
@@ -48,7 +48,9 @@ def _forward(x: Tensor, y: Tensor | None, kernel: Kernel, logw: Tensor | None) -
         old = run_max[blk.i0:blk.i1]
         new = torch.maximum(old, tmax)
         ref = torch.where(torch.isinf(new), torch.zeros_like(new), new)
-        part = s.sub_(ref.to(s.dtype).unsqueeze(1)).exp_().sum(1, dtype=torch.float64)
+        # a tile row (≤ a few thousand terms ≤ 1) sums accurately in its own dtype; summing with
+        # dtype=float64 would first copy the whole tile to float64
+        part = s.sub_(ref.to(s.dtype).unsqueeze(1)).mul_(LOG2E).exp2_().sum(1).to(torch.float64)
         run_sum[blk.i0:blk.i1] = run_sum[blk.i0:blk.i1] * torch.exp(old - ref) + part
         run_max[blk.i0:blk.i1] = new
     ref = torch.where(torch.isinf(run_max), torch.zeros_like(run_max), run_max)
