@@ -65,6 +65,20 @@ def test_non_finite_input_says_where(bad, what):
         kd.kde(y, x, 1.0)
 
 
+def test_finite_check_edge_cases():
+    """The check's fast path (a finite sum) must neither miss +Inf and −Inf together (their
+    sum is NaN) nor reject finite values whose sum overflows."""
+    x = pts()
+    y = pts()
+    y[1, 0], y[3, 1] = float("-inf"), float("inf")
+    with pytest.raises(ValueError, match=r"y contains Inf at index \(1, 0\) \(2 non-finite"):
+        kd.mmd2(x, y, "rbf")
+    big = torch.full((4, 3), 3e38, dtype=torch.float32)  # finite; its float32 sum is Inf
+    kd.validation.check_finite(big, "big")
+    half = torch.full((8, 2), 6e4, dtype=torch.float16)  # finite; a float16 sum would overflow
+    kd.validation.check_finite(half, "half")
+
+
 def test_finite_check_can_be_switched_off():
     x, y = pts(), pts()
     y[0, 0] = float("nan")
