@@ -7,8 +7,9 @@ distances, distances. Each statistic is computed once per tile, so a mixture of 
 
 Precision (PERFORMANCE.md, "Cancellation"): squared distances are taken from points centred on
 a common centre (the caller passes the pooled mean), as ``‖x̃‖² + ‖ỹ‖² − 2 x̃·ỹ`` clamped at 0;
-for d ≤ 3 they are formed directly as Σ (x − y)², which is exact and as cheap. The centre is a
-constant for autograd, which is exact because distances are translation invariant.
+for d ≤ 3 they are formed directly as Σ (x − y)², one coordinate at a time (exact; no centring
+needed). The centre is a constant for autograd, which is exact because distances are
+translation invariant.
 """
 
 from __future__ import annotations
@@ -102,23 +103,31 @@ class Tile:
     @cached_property
     def sqdist(self) -> Tensor:
         """‖x_i − y_j‖² (bm, bn), ≥ 0."""
+        if self.d <= DIRECT_DIFFERENCE_MAX_D:  # differences need no centring
+            return self._direct_sqdist(self.x, self.y)
         x, y = self.x, self.y
         if self.center is not None:
             x = x - self.center
             y = y - self.center
-        if self.d <= DIRECT_DIFFERENCE_MAX_D:  # one coordinate at a time: no (bm, bn, d) tensor
-            r2 = None
-            for k in range(self.d):
-                diff = x[..., k].unsqueeze(-1) - y[..., k].unsqueeze(-2)
-                if r2 is None:
-                    r2 = diff * diff
-                elif self.inplace:
-                    r2.addcmul_(diff, diff)
-                else:
-                    r2 = torch.addcmul(r2, diff, diff)
-            return r2
         r2 = _norms_folded_product(x, y, -2.0, 1.0)
         return r2.clamp_min_(0.0) if self.inplace else r2.clamp_min(0.0)
+
+    def _direct_sqdist(self, x: Tensor, y: Tensor) -> Tensor:
+        """Σ_k (x_ik − y_jk)², one coordinate at a time (no (bm, bn, d) tensor), as a fresh
+        tile; without autograd, two tile-sized allocations whatever d."""
+        first = x[..., 0].unsqueeze(-1) - y[..., 0].unsqueeze(-2)
+        if self.inplace:
+            r2 = first.mul_(first)
+            diff = torch.empty_like(r2)
+            for k in range(1, self.d):
+                torch.sub(x[..., k].unsqueeze(-1), y[..., k].unsqueeze(-2), out=diff)
+                r2.addcmul_(diff, diff)
+            return r2
+        r2 = first * first
+        for k in range(1, self.d):
+            diff = x[..., k].unsqueeze(-1) - y[..., k].unsqueeze(-2)
+            r2 = torch.addcmul(r2, diff, diff)
+        return r2
 
     def neg_scaled_sqdist(self, c: float | Tensor, *, reuse: bool = False) -> Tensor:
         """−c·‖x_i − y_j‖² for c > 0, as a fresh tile (not cached: the caller may own it).
@@ -128,8 +137,11 @@ class Tile:
         ``reuse=True`` (several scales of one tile, e.g. a bandwidth mixture) caches
         :attr:`sqdist` once and scales it instead: one product for all of them.
         """
-        if reuse or self.d <= DIRECT_DIFFERENCE_MAX_D or "sqdist" in self.__dict__:
+        if reuse or "sqdist" in self.__dict__:
             return self.sqdist * (-c)
+        if self.d <= DIRECT_DIFFERENCE_MAX_D:
+            r2 = self._direct_sqdist(self.x, self.y)
+            return r2.mul_(-c) if self.inplace else r2 * (-c)
         x, y = self.x, self.y
         if self.center is not None:
             x = x - self.center
