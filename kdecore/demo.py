@@ -72,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             runnable.append(name)
         else:
             print(f"[{name}] not run: {reason}")
+    if "keops" in runnable:  # KeOps' compile messages would interleave with the table
+        import pykeops
+
+        pykeops.set_verbose(False)
     tasks = _tasks(args.n)
     print(f"\nkdecore demo on {device}, n = {args.n} points per sample (times in seconds;"
           " a first call includes compilation, shown apart when it differs)\n")
