@@ -47,3 +47,11 @@ def optional_outputs(ctx, out: tuple[Tensor | None, ...], like: Tensor) -> tuple
     res = tuple(o if o is not None else empty for o in out)
     ctx.mark_non_differentiable(*[r for r, o in zip(res, out, strict=True) if o is None])
     return res
+
+
+def requested_cotangents(flags: tuple[bool, ...], *grads: Tensor | None
+                         ) -> tuple[Tensor | None, ...] | None:
+    """The incoming gradients of the outputs that were asked for (the others None), or None
+    when no requested output has a gradient (the backward then returns only Nones)."""
+    out = tuple(g if f else None for g, f in zip(grads, flags, strict=True))
+    return None if all(g is None for g in out) else out

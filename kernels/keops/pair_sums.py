@@ -27,7 +27,7 @@ from torch import Tensor
 
 from kdecore.families import Kernel
 
-from ..autograd import first_order, optional_outputs
+from ..autograd import first_order, optional_outputs, requested_cotangents
 from .formulas import Plan, Side, concat, pair_aliases, pair_args, sides, skip_same, value_plan
 from .runtime import reduce
 
@@ -105,13 +105,11 @@ class KeOpsSums(torch.autograd.Function):
     @first_order("keops")
     def backward(ctx, g_r, g_c, g_s):
         x, y, wx, wy, fx, fy, *params = ctx.saved_tensors
-        rows, cols, squares = ctx.flags
-        g_r = g_r if rows else None
-        g_c = g_c if cols else None
-        g_s = g_s if squares else None
         needs = ctx.needs_input_grad[2:]
-        if g_r is None and g_c is None and g_s is None:
+        cotangents = requested_cotangents(ctx.flags, g_r, g_c, g_s)
+        if cotangents is None:
             return (None, None, *([None] * len(needs)))
+        g_r, g_c, g_s = cotangents
         if y is None:
             grads = _within_backward(ctx.plan, x, wy, fx, params, needs, g_r, g_s)
         else:

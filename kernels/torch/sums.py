@@ -18,7 +18,7 @@ from torch import Tensor
 from kdecore.families import Kernel
 from kdecore.tile import Tile
 
-from ..autograd import optional_outputs
+from ..autograd import optional_outputs, requested_cotangents
 from .tiling import Block, accumulator, blocks, exclude_self_pairs, on_data, pooled_center
 
 
@@ -89,13 +89,11 @@ class PairwiseSums(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g_r, g_c, g_s):
         x, y, wx, wy, *tensors = ctx.saved_tensors
-        rows, cols, squares = ctx.flags
-        g_r = g_r if rows else None
-        g_c = g_c if cols else None
-        g_s = g_s if squares else None
         needs = ctx.needs_input_grad[2:]
-        if g_r is None and g_c is None and g_s is None:
+        cotangents = requested_cotangents(ctx.flags, g_r, g_c, g_s)
+        if cotangents is None:
             return (None, None, *([None] * len(needs)))
+        g_r, g_c, g_s = cotangents
         within = y is None
         if torch.is_grad_enabled():
             grads = _backward_graph(ctx.kernel, x, y, wx, wy, tensors, needs, g_r, g_c, g_s)
