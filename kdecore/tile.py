@@ -104,17 +104,21 @@ class Tile:
     def sqdist(self) -> Tensor:
         """‖x_i − y_j‖² (bm, bn), ≥ 0."""
         if self.d <= DIRECT_DIFFERENCE_MAX_D:  # differences need no centring
-            return self._direct_sqdist(self.x, self.y)
-        x, y = self.x, self.y
-        if self.center is not None:
-            x = x - self.center
-            y = y - self.center
+            return self._direct_sqdist()
+        x, y = self._centred()
         r2 = _norms_folded_product(x, y, -2.0, 1.0)
         return r2.clamp_min_(0.0) if self.inplace else r2.clamp_min(0.0)
 
-    def _direct_sqdist(self, x: Tensor, y: Tensor) -> Tensor:
+    def _centred(self) -> tuple[Tensor, Tensor]:
+        """x and y minus the (constant) centre."""
+        if self.center is None:
+            return self.x, self.y
+        return self.x - self.center, self.y - self.center
+
+    def _direct_sqdist(self) -> Tensor:
         """Σ_k (x_ik − y_jk)², one coordinate at a time (no (bm, bn, d) tensor), as a fresh
         tile; without autograd, two tile-sized allocations whatever d."""
+        x, y = self.x, self.y
         first = x[..., 0].unsqueeze(-1) - y[..., 0].unsqueeze(-2)
         if self.inplace:
             r2 = first.mul_(first)
@@ -140,12 +144,9 @@ class Tile:
         if reuse or "sqdist" in self.__dict__:
             return self.sqdist * (-c)
         if self.d <= DIRECT_DIFFERENCE_MAX_D:
-            r2 = self._direct_sqdist(self.x, self.y)
+            r2 = self._direct_sqdist()
             return r2.mul_(-c) if self.inplace else r2 * (-c)
-        x, y = self.x, self.y
-        if self.center is not None:
-            x = x - self.center
-            y = y - self.center
+        x, y = self._centred()
         r = _norms_folded_product(x, y, 2.0 * c, -c)
         return r.clamp_max_(0.0) if self.inplace else r
 
